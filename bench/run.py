@@ -1,0 +1,504 @@
+#!/usr/bin/env python3
+"""Benchmarks: a generated system's runtime paths against this machine's own limits, and the template's speed.
+
+    python bench/run.py            # full run, writes bench/RESULTS.md and bench/results.json
+    python bench/run.py --smoke    # a few seconds of load per path: checks the harness, not the numbers
+
+It generates a default project (Nginx gateway: Kong cannot run here), starts it with the project's own
+`scripts/dev.py` on this machine's PostgreSQL, Redis and RabbitMQ (nx-27017 for MongoDB), measures, and stops
+everything it started, also when a step fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+GIT_USER = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+
+
+def template_repo(workdir: Path) -> str:
+    """This checkout's template files committed in a repository of their own, so updates can find versions."""
+    repo = workdir / "template"
+    for path in ("copier.yml", "template", "extensions", "hooks", "partials"):
+        source = ROOT / path
+        if source.is_dir():
+            shutil.copytree(source, repo / path, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            repo.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / path)
+    for cmd in (["init", "-q"], ["add", "-A"], [*GIT_USER, "commit", "-qm", "bench"], ["tag", "99.0.0"]):
+        sh(["git", *cmd], cwd=repo)
+    return str(repo)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def sh(cmd: list[str], **kwargs: Any) -> str:
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False, env=kwargs.pop("env", ENV), **kwargs)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+# --- load -----------------------------------------------------------------------------------------------------
+
+WRK_LATENCY = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(
+    url: str, seconds: int, connections: int, script: Path | None = None, warmup: int = 2, timeout: int = 2
+) -> dict[str, Any]:
+    """Throughput, p50/p99 latency (ms) and errors for one URL, after a warm-up run."""
+    base = ["wrk", "-t", "2", "-c", str(connections), "--latency", "--timeout", f"{timeout}s"]
+    base += ["-s", str(script)] if script else []
+    if warmup:
+        sh([*base, "-d", f"{warmup}s", url])
+    out = sh([*base, "-d", f"{seconds}s", url])
+    latency = {f"p{p}_ms": round(float(v) * UNITS[u], 3) for p, v, u in WRK_LATENCY.findall(out)}
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    errors += sum(map(int, socket_errors.groups())) if socket_errors else 0
+    return {"rps": round(rps, 1), **latency, "requests": requests, "errors": errors}
+
+
+def lua(path: Path, method: str = "GET", body: dict[str, Any] | None = None, token: str | None = None) -> Path:
+    lines = [f'wrk.method = "{method}"', 'wrk.headers["Content-Type"] = "application/json"']
+    if token:
+        lines.append(f'wrk.headers["Authorization"] = "Bearer {token}"')
+    if body is not None:
+        lines.append(f"wrk.body = [[{json.dumps(body)}]]")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# --- ceilings -------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def static_nginx(workdir: Path) -> Iterator[int]:
+    """Nginx answering a fixed response: the ceiling for anything behind the gateway."""
+    port = free_port()
+    prefix = workdir / "static-nginx"
+    prefix.mkdir()
+    (prefix / "nginx.conf").write_text(
+        f"worker_processes 2; pid nginx.pid; events {{ worker_connections 1024; }}\n"
+        f"http {{ access_log off; client_body_temp_path cb; proxy_temp_path px; fastcgi_temp_path fc;\n"
+        f"uwsgi_temp_path uw; scgi_temp_path sc;\n"
+        f"server {{ listen 127.0.0.1:{port}; location / {{ default_type application/json;"
+        f' return 200 \'{{"status":"ok"}}\'; }} }} }}\n'
+    )
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    process = subprocess.Popen([nginx, "-p", str(prefix), "-c", "nginx.conf", "-e", "error.log", "-g", "daemon off;"])
+    try:
+        wait_port(port)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def pgbench_select(seconds: int) -> dict[str, Any]:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    pg = ["-h", "127.0.0.1", "-U", "postgres"]
+    sh(["createdb", *pg, name])
+    try:
+        sh(["pgbench", *pg, "-i", "-q", "-s", "5", name])
+        out = sh(["pgbench", *pg, "-S", "-c", "8", "-j", "2", "-T", str(seconds), name])
+        tps = float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
+        latency = float(re.search(r"latency average = ([\d.]+) ms", out).group(1))  # type: ignore[union-attr]
+        return {"tps": round(tps, 1), "latency_avg_ms": latency}
+    finally:
+        subprocess.run(["dropdb", *pg, "--if-exists", name], check=False, capture_output=True)
+
+
+def redis_get(requests: int) -> dict[str, Any]:
+    out = sh(["redis-benchmark", "-h", "127.0.0.1", "-t", "get", "-n", str(requests), "-c", "50", "-q", "--csv"])
+    row = next(line for line in out.splitlines() if line.startswith('"GET"')).replace('"', "").split(",")
+    return {"rps": float(row[1]), "p50_ms": float(row[5]), "p99_ms": float(row[7])}
+
+
+# --- the generated system -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def running_system(workdir: Path, services: str) -> Iterator[dict[str, Any]]:
+    """Generate a project, start it with its own scripts/dev.py, and stop everything afterwards."""
+    from copier import run_copy
+
+    slug = f"bench-{uuid.uuid4().hex[:6]}"
+    project = workdir / "project"
+    run_copy(template_repo(workdir), project, data={"project_slug": slug, "services": services, "gateway": "nginx"},
+             defaults=True, unsafe=True, quiet=True)  # fmt: skip
+    vhost = slug
+    sh(["rabbitmqctl", "-q", "add_vhost", vhost])
+    sh(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"])
+    mongo_port, mongo_dir = free_port(), workdir / "mongo"
+    mongo_dir.mkdir()
+    mongo = subprocess.Popen(
+        [str(BIN / "nx-27017"), "--data-dir", str(mongo_dir), "--pid-file", str(mongo_dir / "pid"),
+         "-p", str(mongo_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    gateway = free_port()
+    env = {
+        **ENV,
+        "DEV_MONGODB_URL": f"mongodb://127.0.0.1:{mongo_port}",
+        "DEV_RABBITMQ_URL": f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
+        "DEV_REDIS_URL": "redis://127.0.0.1:6379/8",
+        "GATEWAY_PORT": str(gateway),
+    }
+    dev = [sys.executable, "scripts/dev.py"]
+    try:
+        wait_port(mongo_port)
+        sh([*dev, "up", "--timeout", "120"], cwd=project, env=env)
+        ports = dict(re.findall(r"Service\(\"([\w-]+)\", \"\w+\", (\d+)", (project / "scripts/dev.py").read_text()))
+        yield {"project": project, "gateway": gateway, "ports": {k: int(v) for k, v in ports.items()}}
+    finally:
+        subprocess.run([*dev, "down"], cwd=project, env=env, capture_output=True, check=False)
+        mongo.terminate()
+        mongo.wait(10)
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, check=False)
+        prefix = slug.replace("-", "_")
+        names = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",
+                                f"SELECT datname FROM pg_database WHERE datname LIKE '{prefix}%'"],
+                               capture_output=True, text=True, check=False).stdout.split()  # fmt: skip
+        for name in names:
+            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", name], check=False)
+
+
+def resident_mb(project: Path) -> dict[str, float]:
+    """Resident memory of each service's server process (the largest process in its group)."""
+    sizes: dict[str, float] = {}
+    for pid_file in (project / ".run").glob("*.pid"):
+        if pid_file.stem == "gateway":
+            continue
+        group = int(pid_file.read_text())
+        best = 0
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                if os.getpgid(int(proc.name)) != group:
+                    continue
+                rss = re.search(r"VmRSS:\s+(\d+) kB", (proc / "status").read_text())
+            except (ProcessLookupError, FileNotFoundError, PermissionError):
+                continue
+            best = max(best, int(rss.group(1)) if rss else 0)
+        sizes[pid_file.stem] = round(best / 1024, 1)
+    return sizes
+
+
+def private_key(project: Path) -> str:
+    for line in (project / ".env").read_text().splitlines():
+        if line.startswith("JWT_PRIVATE_KEY="):
+            return line.partition("=")[2].strip('"').replace("\\n", "\n")
+    raise LookupError("JWT_PRIVATE_KEY not in .env")
+
+
+def mint(project: Path, slug: str, roles: list[str]) -> str:
+    now = int(time.time())
+    claims = {"sub": str(uuid.uuid4()), "iss": slug, "aud": slug, "iat": now, "exp": now + 3600, "roles": roles}
+    return jwt.encode(claims, private_key(project), algorithm="RS256")
+
+
+def lift_rate_limit(project: Path) -> None:
+    """The gateway's per-client limit (20 r/s) would measure itself; raise it for the run and reload Nginx."""
+    conf = project / ".run/nginx/nginx.conf"
+    conf.write_text(conf.read_text().replace("rate=20r/s", "rate=1000000r/s").replace("burst=40", "burst=100000"))
+    os.kill(int((project / ".run/gateway.pid").read_text()), 1)  # SIGHUP: reload
+    time.sleep(1)
+
+
+def runtime(system: dict[str, Any], seconds: int, connections: int, orders: int, workdir: Path) -> dict[str, Any]:
+    project, ports = system["project"], system["ports"]
+    answers = (project / ".copier-answers.yml").read_text()
+    slug = re.search(r"^project_slug: (\S+)$", answers, re.M).group(1)  # type: ignore[union-attr]
+    gateway = f"http://127.0.0.1:{system['gateway']}"
+    direct = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    lift_rate_limit(project)
+    with httpx.Client(timeout=10) as http:
+        email, password = f"bench-{uuid.uuid4().hex[:8]}@example.com", "bench-password-1"
+        registered = http.post(f"{gateway}/api/auth/register", json={"email": email, "password": password})
+        registered.raise_for_status()
+        user = registered.json()["token"]
+        admin = mint(project, slug, ["user", "admin"])
+        product = http.post(
+            f"{gateway}/api/product",
+            json={"name": "Bench", "description": "bench", "price": "9.99", "category": "bench", "stock": 10_000_000},
+            headers={"Authorization": f"Bearer {admin}"},
+        )
+        product.raise_for_status()
+        product_id = product.json()["id"]
+    paths = {
+        "catalog_list_cached": ("product", "/api/product?limit=20", None),
+        "catalog_item_cached": ("product", f"/api/product/{product_id}", None),
+        "profile": ("auth", "/api/auth/profile", lua(workdir / "profile.lua", token=user)),
+        "login": (
+            "auth",
+            "/api/auth/login",
+            lua(workdir / "login.lua", "POST", {"email": email, "password": password}),
+        ),
+    }
+    results: dict[str, Any] = {"memory_idle_mb": resident_mb(project)}
+    for name, (service, path, script) in paths.items():
+        results[name] = {
+            "gateway": wrk(gateway + path, seconds, connections, script),
+            "direct": wrk(direct[service] + path, seconds, connections, script),
+        }
+    results["order_to_paid"] = order_chain(gateway, user, product_id, orders)
+    results["memory_after_load_mb"] = resident_mb(project)
+    return results
+
+
+def order_chain(gateway: str, token: str, product_id: str, count: int) -> dict[str, Any]:
+    """Place orders one after another and time each from placed to paid (server timestamps)."""
+    durations, lost = [], 0
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=gateway, timeout=10, headers=headers) as http:
+        placed = []
+        for _ in range(count):
+            response = http.post("/api/order", json={"items": [{"product_id": product_id, "quantity": 1}]})
+            response.raise_for_status()
+            placed.append(response.json()["id"])
+        for order_id in placed:
+            deadline = time.monotonic() + 30
+            while True:
+                order = http.get(f"/api/order/{order_id}").json()
+                if order["status"] != "pending" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)
+            if order["status"] != "paid":
+                lost += 1
+                continue
+            created = datetime.fromisoformat(order["created_at"])
+            paid = datetime.fromisoformat(order["updated_at"])
+            durations.append((paid - created).total_seconds() * 1000)
+    quantiles = statistics.quantiles(durations, n=100) if len(durations) >= 2 else durations * 99
+    return {"orders": count, "paid": len(durations), "lost": lost,
+            "p50_ms": round(statistics.median(durations), 1) if durations else None,
+            "p99_ms": round(quantiles[98], 1) if durations else None}  # fmt: skip
+
+
+# --- the template ---------------------------------------------------------------------------------------------
+
+
+def copy_seconds(src: str, services: int, runs: int, workdir: Path) -> float:
+    from copier import run_copy
+
+    names = ",".join(f"svc-{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(services))
+    times = []
+    for run in range(runs):
+        start = time.perf_counter()
+        run_copy(src, workdir / f"copy-{services}-{run}", data={"services": names}, defaults=True,
+                 unsafe=True, quiet=True, skip_tasks=True)  # fmt: skip
+        times.append(time.perf_counter() - start)
+    return round(statistics.median(times), 3)
+
+
+def update_seconds(src: str, workdir: Path) -> float:
+    from copier import run_copy, run_update
+
+    project = workdir / "update-project"
+    run_copy(src, project, defaults=True, unsafe=True, quiet=True, skip_tasks=True)
+    for cmd in (["init", "-q"], ["add", "-A"], [*GIT_USER, "commit", "-qm", "generated"]):
+        sh(["git", *cmd], cwd=project)
+    start = time.perf_counter()
+    run_update(project, defaults=True, unsafe=True, quiet=True, overwrite=True, skip_answered=True, skip_tasks=True)
+    return round(time.perf_counter() - start, 3)
+
+
+def template_speed(runs: int, workdir: Path) -> dict[str, Any]:
+    src = template_repo(workdir / "speed")
+    copies = {n: copy_seconds(src, n, runs, workdir) for n in (1, 4, 12, 30)}
+    return {
+        "copy_seconds_median": copies,
+        "marginal_seconds_per_service": round((copies[30] - copies[4]) / 26, 4),
+        "ratio_30_to_4": round(copies[30] / copies[4], 2),
+        "update_seconds_default_project": update_seconds(src, workdir),
+    }
+
+
+# --- report ---------------------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    memory = re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text())
+    versions = {}
+    tools = {
+        "nginx": ["nginx", "-v"],
+        "postgres": ["psql", "--version"],
+        "redis": ["redis-server", "--version"],
+        "wrk": ["wrk", "--version"],
+        "copier": [str(BIN / "copier"), "--version"],
+    }
+    for tool, cmd in tools.items():
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        versions[tool] = (done.stdout + done.stderr).strip().splitlines()[0] if (done.stdout + done.stderr) else "?"
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(int(memory.group(1)) / 1024 / 1024, 1) if memory else None,
+        "python": platform.python_version(),
+        "versions": versions,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="seconds of load, not a measurement")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench")
+    args = parser.parse_args()
+    seconds, connections, orders, runs = (2, 8, 10, 1) if args.smoke else (10, 32, 300, 3)
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": "smoke" if args.smoke else "full",
+        "machine": machine(),
+        "load": {"seconds": seconds, "connections": connections, "threads": 2},
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        workdir = Path(tmp)
+        with static_nginx(workdir) as port:
+            results["ceilings"] = {"static_nginx": wrk(f"http://127.0.0.1:{port}/", seconds, connections)}
+        results["ceilings"]["pgbench_select"] = pgbench_select(seconds)
+        results["ceilings"]["redis_get"] = redis_get(20_000 if args.smoke else 200_000)
+        with running_system(workdir, "auth,product,order,payment") as system:
+            results["runtime"] = runtime(system, seconds, connections, orders, workdir)
+        results["template"] = template_speed(runs, workdir)
+    args.output.mkdir(parents=True, exist_ok=True)
+    name = "results-smoke.json" if args.smoke else "results.json"
+    (args.output / name).write_text(json.dumps(results, indent=2) + "\n")
+    if not args.smoke:
+        (args.output / "RESULTS.md").write_text(render(results))
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+def render(r: dict[str, Any]) -> str:
+    ceiling = r["ceilings"]["static_nginx"]["rps"]
+    redis = r["ceilings"]["redis_get"]
+    rt = r["runtime"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Date: {r['date']}. Machine: {r['machine']['cores']} cores, {r['machine']['memory_gib']} GiB, "
+        f"Python {r['machine']['python']}. Load: wrk, {r['load']['threads']} threads, "
+        f"{r['load']['connections']} connections, {r['load']['seconds']} s after a 2 s warm-up.",
+        "",
+        "Versions: " + "; ".join(f"{k}: {v}" for k, v in r["machine"]["versions"].items()),
+        "",
+        "## Ceilings measured in the same run",
+        "",
+        "| ceiling | throughput | p50 | p99 |",
+        "| --- | --- | --- | --- |",
+        f"| nginx static response | {ceiling} req/s | {r['ceilings']['static_nginx'].get('p50_ms')} ms |"
+        f" {r['ceilings']['static_nginx'].get('p99_ms')} ms |",
+        f"| pgbench -S (8 clients) | {r['ceilings']['pgbench_select']['tps']} tps |"
+        f" {r['ceilings']['pgbench_select']['latency_avg_ms']} ms (avg) | |",
+        f"| redis-benchmark GET | {redis['rps']} req/s | {redis['p50_ms']} ms | {redis['p99_ms']} ms |",
+        "",
+        "## Runtime paths (gateway = local Nginx, direct = the service's own port)",
+        "",
+        "| path | via | req/s | p50 ms | p99 ms | errors | share of static-nginx ceiling |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for path in ("catalog_list_cached", "catalog_item_cached", "profile", "login"):
+        for via in ("gateway", "direct"):
+            m = rt[path][via]
+            lines.append(f"| {path} | {via} | {m['rps']} | {m.get('p50_ms')} | {m.get('p99_ms')} | {m['errors']} |"
+                         f" {m['rps'] / ceiling:.1%} |")  # fmt: skip
+    chain = rt["order_to_paid"]
+    item = rt["catalog_item_cached"]
+    overhead = item["gateway"]["p50_ms"] / item["direct"]["p50_ms"] - 1
+    tpl = r["template"]
+    lines += [
+        "",
+        f"Order placed to order paid ({chain['orders']} orders, server timestamps): p50 {chain['p50_ms']} ms, "
+        f"p99 {chain['p99_ms']} ms, lost {chain['lost']}.",
+        "",
+        "Resident memory (MB), idle / after load: "
+        + ", ".join(f"{k} {v} / {rt['memory_after_load_mb'].get(k)}" for k, v in rt["memory_idle_mb"].items()),
+        "",
+        "## Template speed",
+        "",
+        "`copier copy` without the post-generation task, median of 3: "
+        + ", ".join(f"{n} services {s} s" for n, s in tpl["copy_seconds_median"].items())
+        + f"; {tpl['marginal_seconds_per_service']} s per extra service; 30/4 ratio {tpl['ratio_30_to_4']}."
+        f" `copier update` of the default project: {tpl['update_seconds_default_project']} s.",
+        "",
+        "## Targets",
+        "",
+        f"- Cached catalog read through the gateway >= 25% of the static-nginx ceiling: "
+        f"{item['gateway']['rps'] / ceiling:.1%}.",
+        f"- Gateway adds <= 20% latency at p50: {overhead:+.1%}.",
+        f"- Order to paid p50 < 50 ms, p99 < 250 ms, none lost: {chain['p50_ms']} / {chain['p99_ms']} ms,"
+        f" lost {chain['lost']}.",
+        f"- copier copy of 30 services <= 3x of 4: {tpl['ratio_30_to_4']}x.",
+        f"- Idle service < 120 MB resident: max {max(rt['memory_idle_mb'].values())} MB.",
+        "",
+        "## What stands in the way, and what was decided",
+        "",
+        "- Each service runs one uvicorn worker (one Python process, one core at most) with FastAPI and pydantic"
+        " serialisation on every request; the static-nginx ceiling is C code on both cores. A cached read still"
+        " costs a Redis round trip plus the JSON encoding in Python, so the 25% target is out of reach for a"
+        " single Python worker on this 2-core machine; more workers (`--workers`) or replicas behind the gateway"
+        " scale it, and the benchmark generator and the system share the same two cores.",
+        "- Gateway overhead: Nginx keeps 32 idle keep-alive connections per upstream (`keepalive 32`,"
+        ' HTTP/1.1, `Connection: ""`), so the gateway adds no TCP handshake per request.',
+        "- Login is bound by argon2id (64 MiB, 4 lanes) run one hash at a time off the event loop"
+        " (`PASSWORD_HASH_WORKERS=1`): that keeps `/health` answering under login load; the hash cost is not"
+        " tuned down.",
+        "- Order to paid crosses two services and three events through the transactional outbox: order.created,"
+        " payment.processed, then the order's update. The relay is woken as soon as a request or an event"
+        " handler commits, so no step waits for the relay's poll interval.",
+        "- `copier copy` time grows with the number of rendered files: Copier compiles every path template and"
+        " runs `git` once per file it writes, about 40 files per service. That per-file cost, not the model"
+        " (built once per set of answers), is what the 30/4 ratio measures.",
+        "- Not measured yet: other ASGI servers, worker counts, JSON encoders and pool sizes; the defaults"
+        " (uvicorn with uvloop and httptools, one worker, stdlib JSON through pydantic, SQLAlchemy pool of 10)"
+        " stand until a run here shows a better choice.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
