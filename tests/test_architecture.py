@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from architecture import AnswerError, build, kind_for, parse_services
+from architecture import RESERVED_NAMES, AnswerError, build, kind_for, parse_services
 
 
 def names(arch) -> list[str]:  # type: ignore[no-untyped-def]
@@ -107,3 +107,9 @@ def test_events_follow_the_partners_that_exist() -> None:
     assert generic.publishes == ("search_index.created", "search_index.updated", "search_index.deleted")
     quiet = build({"services": "auth,order,payment", "queue": "none"}).services
     assert all(not s.publishes and not s.consumes for s in quiet)
+
+
+def test_reserved_names_are_all_rejected() -> None:
+    for name in RESERVED_NAMES:
+        with pytest.raises(AnswerError, match="clashes with the infrastructure"):
+            build({"services": name})

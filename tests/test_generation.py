@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from architecture import RESERVED_NAMES, AnswerError, build
+from architecture import build
 from conftest import dev_environment, drop_databases, free_port
 from copier import run_copy
 
@@ -82,7 +82,7 @@ def test_nothing_left_unrendered(case: tuple[Path, Any]) -> None:
             assert not UNRENDERED.search(text), f"unrendered Jinja in {file.relative_to(path)}"
 
 
-def test_answers_round_trip(case: tuple[Path, Any], generate: Any, request: pytest.FixtureRequest) -> None:
+def test_answers_round_trip(case: tuple[Path, Any], request: pytest.FixtureRequest) -> None:
     path, arch = case
     answers = yaml.safe_load((path / ".copier-answers.yml").read_text())
     given = CASES[request.node.callspec.params["case"]]
@@ -241,12 +241,6 @@ def test_every_service_starts_and_is_ready(case: tuple[Path, Any], mongodb: str,
     finally:
         subprocess.run([sys.executable, "scripts/dev.py", "down"], cwd=path, env=env, capture_output=True, check=False)
         drop_databases(arch.project_slug.replace("-", "_") + "_")
-
-
-def test_reserved_names_are_all_rejected() -> None:
-    for name in RESERVED_NAMES:
-        with pytest.raises(AnswerError, match="clashes with the infrastructure"):
-            build({"services": name})
 
 
 KINDS = "auth, product, order, payment, notification"
