@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -9,6 +10,14 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+
+
+def bench_variants() -> list[str]:
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench/run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.VARIANTS)
 
 
 @pytest.mark.slow
@@ -31,3 +40,9 @@ def test_bench_smoke_writes_a_well_formed_results_file(tmp_path: Path) -> None:
     assert chain["lost"] == 0 and chain["paid"] == chain["orders"] > 0
     assert set(results["template"]["copy_seconds_median"]) == {"1", "4", "12", "30"}
     assert all(size > 0 for size in results["runtime"]["memory_idle_mb"].values())
+    decisions = results["runtime"]["decisions"]
+    loads = [decisions[name][load] for name in bench_variants() for load in ("catalog_item_direct", "profile_direct")]
+    loads += decisions["gateway keep-alive"].values()
+    assert all(load["errors"] == 0 and load["requests"] > 0 for load in loads), decisions
+    assert len(decisions["json_microseconds_per_page"]) == 3
+    assert "## The choices, measured" in (tmp_path / "RESULTS-smoke.md").read_text()
