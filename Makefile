@@ -22,10 +22,10 @@ project: $(BIN)/copier ## Generate a project with the default answers from this 
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/copier copy --trust --defaults --vcs-ref HEAD . $(DEST)
 
 test: $(BIN)/copier ## Run the template's whole test suite (generates projects and runs their gates)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test-fast: $(BIN)/copier ## The suite without the slow tier
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --dist loadgroup -m "not slow" $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
 lint: $(BIN)/copier ## Format check and lint of the template's own Python
 	$(BIN)/ruff format --check extensions hooks scripts tests template/scripts bench

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -25,6 +26,19 @@ sys.path.insert(0, str(ROOT / "extensions"))
 
 def git(*args: str, cwd: Path) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def local_ports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One test at a time, across xdist workers, among those whose services listen on name-derived ports.
+
+    A lock file beside the workers' temporary folders rather than `xdist_group`, which
+    pytest-xdist 3.8 no longer applies under pytest 9.
+    """
+    lock = tmp_path_factory.getbasetemp().parent / "local-ports.lock"
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 @pytest.fixture(scope="session")

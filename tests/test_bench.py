@@ -21,7 +21,7 @@ def bench_variants() -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("local-ports")
+@pytest.mark.usefixtures("local_ports")  # the benchmarked system listens on name-derived ports
 def test_bench_smoke_writes_a_well_formed_results_file(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench/run.py"), "--smoke", "--output", str(tmp_path)],

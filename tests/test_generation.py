@@ -228,7 +228,7 @@ def test_every_service_passes_its_own_gates(case: tuple[Path, Any]) -> None:
         assert " passed" in result.stdout and " skipped" not in result.stdout, result.stdout[-3000:]
 
 
-@pytest.mark.xdist_group("local-ports")  # services listen on ports derived from their names
+@pytest.mark.usefixtures("local_ports")  # services listen on ports derived from their names
 @pytest.mark.slow
 def test_every_service_starts_and_is_ready(case: tuple[Path, Any], mongodb: str, vhost: str) -> None:
     """`scripts/dev.py up` applies migrations and runs each service under uvicorn; all must answer ready."""

@@ -32,7 +32,7 @@ SYSTEMS = {
 }
 
 
-@pytest.mark.xdist_group("local-ports")  # services listen on ports derived from their names
+@pytest.mark.usefixtures("local_ports")  # services listen on ports derived from their names
 @pytest.mark.slow
 @pytest.mark.parametrize("system", list(SYSTEMS))
 def test_system_runs_and_passes_its_own_end_to_end_suite(
