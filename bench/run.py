@@ -305,7 +305,7 @@ def runtime(system: dict[str, Any], seconds: int, connections: int, orders: int,
         }
     results["order_to_paid"] = order_chain(gateway, user, product_id, orders)
     results["memory_after_load_mb"] = resident_mb(project)
-    results["decisions"] = decisions(system, seconds, connections, product_id, workdir)
+    results["decisions"] = decisions(system, seconds, connections, product_id, user, workdir)
     return results
 
 
@@ -320,11 +320,13 @@ VARIANTS: dict[str, dict[str, str]] = {
 }
 
 
-def decisions(system: dict[str, Any], seconds: int, connections: int, product_id: str, workdir: Path) -> dict[str, Any]:
-    """Measure the alternatives behind the defaults; the system is left running with the defaults."""
+def decisions(
+    system: dict[str, Any], seconds: int, connections: int, product_id: str, user: str, workdir: Path
+) -> dict[str, Any]:
+    """Measure the alternatives behind the defaults (`user`: a registered user's token); the system is left
+    running with the defaults."""
     project, ports = system["project"], system["ports"]
-    token = mint(project, system["slug"], ["user"])
-    profile = lua(workdir / "variant-profile.lua", token=token)
+    profile = lua(workdir / "variant-profile.lua", token=user)
     item = f"http://127.0.0.1:{ports['product']}/api/product/{product_id}"
     results: dict[str, Any] = {}
     for name, settings in VARIANTS.items():
