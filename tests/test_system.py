@@ -95,7 +95,7 @@ def _fuzz_every_service(project: Path, slug: str) -> None:
             [str(BIN / "schemathesis"), "--no-color", "run", f"http://127.0.0.1:{svc.port}{svc.route}/openapi.json",
              "--checks", ",".join(checks), "--max-examples", "25", "--seed", "1",
              "--header", f"Authorization: Bearer {token}"],
-            capture_output=True, text=True, check=False,
+            cwd=project, capture_output=True, text=True, check=False,
         )  # fmt: skip
         if result.returncode != 0:
             failures.append(f"--- {svc.name}\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
