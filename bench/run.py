@@ -192,7 +192,7 @@ def running_system(workdir: Path, services: str) -> Iterator[dict[str, Any]]:
     try:
         wait_port(mongo_port)
         sh([*dev, "up", "--timeout", "120"], cwd=project, env=env)
-        yield {"project": project, "gateway": gateway, "ports": service_ports(project), "env": env}
+        yield {"project": project, "slug": slug, "gateway": gateway, "ports": service_ports(project), "env": env}
     finally:
         subprocess.run([*dev, "down"], cwd=project, env=env, capture_output=True, check=False)
         mongo.terminate()
@@ -213,6 +213,12 @@ def service_ports(project: Path) -> dict[str, int]:
 
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     return {svc.name: svc.port for svc in build(answers).services}
+
+
+def reload_gateway(project: Path) -> None:
+    """Make the running Nginx gateway read its edited configuration (SIGHUP)."""
+    os.kill(int((project / ".run/gateway.pid").read_text()), 1)
+    time.sleep(1)
 
 
 def restart(system: dict[str, Any], **settings: str) -> None:
@@ -264,15 +270,12 @@ def lift_rate_limit(project: Path) -> None:
     """The gateway's per-client limit (20 r/s) would measure itself; raise it for the run and reload Nginx."""
     conf = project / ".run/nginx/nginx.conf"
     conf.write_text(conf.read_text().replace("rate=20r/s", "rate=1000000r/s").replace("burst=40", "burst=100000"))
-    os.kill(int((project / ".run/gateway.pid").read_text()), 1)  # SIGHUP: reload
-    time.sleep(1)
+    reload_gateway(project)
 
 
 def runtime(system: dict[str, Any], seconds: int, connections: int, orders: int, workdir: Path) -> dict[str, Any]:
     project, ports = system["project"], system["ports"]
-    answers = (project / ".copier-answers.yml").read_text()
-    slug = re.search(r"^project_slug: (\S+)$", answers, re.M).group(1)  # type: ignore[union-attr]
-    system["slug"] = slug
+    slug = system["slug"]
     gateway = f"http://127.0.0.1:{system['gateway']}"
     direct = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     lift_rate_limit(project)
@@ -342,8 +345,7 @@ def decisions(
     with_keepalive = wrk(gateway, seconds, connections)
     conf = project / ".run/nginx/nginx.conf"
     conf.write_text(re.sub(r"\n\s*keepalive \d+;", "", conf.read_text()))
-    os.kill(int((project / ".run/gateway.pid").read_text()), 1)  # SIGHUP: reload
-    time.sleep(1)
+    reload_gateway(project)
     results["gateway keep-alive"] = {"with": with_keepalive, "without": wrk(gateway, seconds, connections)}
     restart(system)
     results["json_microseconds_per_page"] = json_encoders(project)
