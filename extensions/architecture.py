@@ -255,7 +255,7 @@ def _wire(entries: list[dict[str, Any]], queue: str) -> list[Service]:
         if kind == "auth":
             publishes = ("user.registered",)
         elif kind == "catalog":
-            consumes = ("order.paid",) if "order" in present else ()
+            consumes = ("order.paid", "order.payment_failed") if "order" in present else ()
         elif kind == "order":
             publishes = ("order.created", "order.paid", "order.payment_failed")
             consumes = ("payment.processed",) if "payment" in present else ()

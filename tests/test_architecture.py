@@ -99,7 +99,7 @@ def test_events_follow_the_partners_that_exist() -> None:
     assert full["payment"].consumes == ("order.created",)
     assert full["order"].consumes == ("payment.processed",)
     assert full["order"].calls == ("product",)
-    assert full["catalog"].consumes == ("order.paid",)
+    assert full["catalog"].consumes == ("order.paid", "order.payment_failed")
     assert set(full["notification"].consumes) == {"user.registered", "order.created", "order.paid", "payment.processed"}
     alone = build({"services": "order"}).services[0]
     assert alone.consumes == () and alone.calls == ()
