@@ -17,6 +17,35 @@ KONG_IMAGE = "kong:3.9"
 # Kong cannot read the public key from the environment; gateway/kong-entrypoint.sh puts it here at start.
 KONG_KEY_PLACEHOLDER = "__JWT_PUBLIC_KEY__"
 NGINX_IMAGE = "nginx:1.27-alpine"
+# Kong's cors plugin cannot read its origins from the environment either: kong-entrypoint.sh puts CORS_ORIGINS here.
+KONG_ORIGINS_PLACEHOLDER = "__CORS_ORIGINS__"
+# Headers every answer of the gateway carries (Nginx adds the same ones).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+}
+# Gateway rate limits per client address, in Kong's fixed windows (Nginx: 20 r/s with a burst of 40, and 5 r/s
+# with a burst of 10 on the credential routes).
+RATE_LIMIT = {"second": 50, "minute": 1200}
+# Registering and logging in hash a password: each client gets far fewer of them.
+CREDENTIAL_RATE_LIMIT = {"second": 10, "minute": 300}
+CREDENTIAL_PATHS = ("/register", "/login")  # of the auth service
+MAX_BODY = "1m"
+# Compose configs: files compose puts into containers, written here from the model.
+MONGO_USER_SCRIPT = "mongodb-service-user"
+KONG_ERROR_TEMPLATE = "kong-error-template"
+CONFIGS = {
+    # Run by the mongo image once, when a database's volume is new (with the root user it creates): the
+    # service's own user, allowed to read and write its database only.
+    MONGO_USER_SCRIPT: "db.createUser({\n"
+    "  user: process.env.MONGO_SERVICE_USER,\n"
+    "  pwd: process.env.MONGO_SERVICE_PASSWORD,\n"
+    '  roles: [{ role: "readWrite", db: db.getName() }],\n'
+    "});\n",
+    # The body of every error Kong answers itself (413, 429, 502-504...): JSON with a `detail`.
+    KONG_ERROR_TEMPLATE: '{"detail":"%s","request_id":"%s"}\n',
+}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -59,12 +88,14 @@ def service_environment(arch: Architecture, svc: Service) -> dict[str, str]:
     }
     if svc.kind == "auth":
         env["JWT_PRIVATE_KEY"] = _required("JWT_PRIVATE_KEY")
-        env["ADMIN_EMAILS"] = "${ADMIN_EMAILS:-}"
+        env["FIRST_ADMIN_EMAIL"] = _required("FIRST_ADMIN_EMAIL")
+        env["FIRST_ADMIN_PASSWORD"] = _required("FIRST_ADMIN_PASSWORD")
     password = _required(f"{svc.env_prefix}_DB_PASSWORD")
     if svc.database == "postgres":
         env["DATABASE_URL"] = f"postgresql+asyncpg://{svc.ident}:{password}@{svc.db_host}:5432/{svc.ident}"
     else:
-        env["MONGODB_URL"] = f"mongodb://{svc.ident}:{password}@{svc.db_host}:27017/{svc.ident}?authSource=admin"
+        # A user of the service's own database (created at the database's first start), never the root user.
+        env["MONGODB_URL"] = f"mongodb://{svc.ident}:{password}@{svc.db_host}:27017/{svc.ident}?authSource={svc.ident}"
     if arch.cache == "redis":
         env["REDIS_URL"] = f"redis://:{_required('REDIS_PASSWORD')}@redis:6379/0"
     if arch.queue == "rabbitmq":
@@ -89,10 +120,13 @@ def _database(svc: Service) -> dict[str, Any]:
         "image": MONGO_IMAGE,
         "restart": "unless-stopped",
         "environment": {
-            "MONGO_INITDB_ROOT_USERNAME": svc.ident,
-            "MONGO_INITDB_ROOT_PASSWORD": password,
+            "MONGO_INITDB_ROOT_USERNAME": "root",
+            "MONGO_INITDB_ROOT_PASSWORD": _required(f"{svc.env_prefix}_DB_ROOT_PASSWORD"),
             "MONGO_INITDB_DATABASE": svc.ident,
+            "MONGO_SERVICE_USER": svc.ident,
+            "MONGO_SERVICE_PASSWORD": password,
         },
+        "configs": [{"source": MONGO_USER_SCRIPT, "target": "/docker-entrypoint-initdb.d/service-user.js"}],
         "volumes": [f"{svc.name}-db-data:/data/db"],
         "networks": [NETWORK],
         "healthcheck": _check(["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"], "20s"),
@@ -141,6 +175,9 @@ def _gateway(arch: Architecture) -> dict[str, Any]:
                 "KONG_DATABASE": "off",
                 "KONG_DECLARATIVE_CONFIG": "/tmp/kong.yml",
                 "KONG_PROXY_LISTEN": "0.0.0.0:8000",
+                "KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE": MAX_BODY,
+                "KONG_ERROR_DEFAULT_TYPE": "application/json",
+                "KONG_ERROR_TEMPLATE_JSON": "/kong/error.json",
                 # The admin API listens inside the container only; it is never published.
                 "KONG_ADMIN_LISTEN": "127.0.0.1:8001",
                 "KONG_STATUS_LISTEN": "0.0.0.0:8100",
@@ -149,8 +186,10 @@ def _gateway(arch: Architecture) -> dict[str, Any]:
                 "KONG_ADMIN_ACCESS_LOG": "/dev/stdout",
                 "KONG_ADMIN_ERROR_LOG": "/dev/stderr",
                 "JWT_PUBLIC_KEY": _required("JWT_PUBLIC_KEY"),
+                "CORS_ORIGINS": "${CORS_ORIGINS:-}",
             },
             "entrypoint": ["/bin/sh", "/kong/kong-entrypoint.sh"],
+            "configs": [{"source": KONG_ERROR_TEMPLATE, "target": "/kong/error.json"}],
             "volumes": [
                 "./gateway/kong.yml:/kong/kong.yml:ro",
                 "./gateway/kong-entrypoint.sh:/kong/kong-entrypoint.sh:ro",
@@ -160,7 +199,12 @@ def _gateway(arch: Architecture) -> dict[str, Any]:
     return {
         "image": NGINX_IMAGE,
         **common,
-        "volumes": ["./gateway/nginx.conf:/etc/nginx/nginx.conf:ro"],
+        "environment": {"CORS_ORIGINS": "${CORS_ORIGINS:-}"},
+        "entrypoint": ["/bin/sh", "/gateway/nginx-entrypoint.sh"],
+        "volumes": [
+            "./gateway/nginx.conf:/etc/nginx/nginx.conf:ro",
+            "./gateway/nginx-entrypoint.sh:/gateway/nginx-entrypoint.sh:ro",
+        ],
         "healthcheck": _check(["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8000/health"]),
     }
 
@@ -176,7 +220,11 @@ def compose(arch: Architecture) -> dict[str, Any]:
         services["rabbitmq"] = {
             "image": RABBITMQ_IMAGE,
             "restart": "unless-stopped",
+            # RabbitMQ keeps its data under its node name, made of the host name: a fixed one finds the same
+            # queues and messages on the volume after `down` and `up`, where a new container's own would not.
+            "hostname": "rabbitmq",
             "environment": {
+                "RABBITMQ_NODENAME": "rabbit@rabbitmq",
                 "RABBITMQ_DEFAULT_USER": _required("RABBITMQ_USER"),
                 "RABBITMQ_DEFAULT_PASS": _required("RABBITMQ_PASSWORD"),
             },
@@ -205,15 +253,21 @@ def compose(arch: Architecture) -> dict[str, Any]:
         volumes["rabbitmq-data"] = {}
     if arch.cache == "redis":
         volumes["redis-data"] = {}
+    used = {config["source"] for service in services.values() for config in service.get("configs", [])}
+    configs = {name: {"content": content} for name, content in CONFIGS.items() if name in used}
     return {"name": "${COMPOSE_PROJECT_NAME:-" + arch.project_slug + "}", "services": services,
-            "networks": {NETWORK: {}}, "volumes": volumes}  # fmt: skip
+            "networks": {NETWORK: {}}, "volumes": volumes, **({"configs": configs} if configs else {})}  # fmt: skip
+
+
+def _rate_limiting(limits: dict[str, int]) -> dict[str, Any]:
+    return {"name": "rate-limiting", "config": {**limits, "policy": "local", "limit_by": "ip"}}
 
 
 def kong(arch: Architecture) -> dict[str, Any]:
     """The declarative Kong configuration (DB-less) as data."""
     services = []
     for svc in arch.services:
-        public = [
+        public: list[dict[str, Any]] = [
             {
                 "name": f"{svc.name}-public-{index}",
                 "paths": [path],
@@ -222,6 +276,10 @@ def kong(arch: Architecture) -> dict[str, Any]:
             }
             for index, (path, methods) in enumerate(svc.public_paths, start=1)
         ]
+        if svc.kind == "auth":
+            for route in public:
+                if route["paths"][0].removeprefix(svc.route) in CREDENTIAL_PATHS:
+                    route["plugins"] = [_rate_limiting(CREDENTIAL_RATE_LIMIT)]
         protected = {
             "name": f"{svc.name}-protected",
             "paths": [svc.route],
@@ -260,14 +318,19 @@ def kong(arch: Architecture) -> dict[str, Any]:
             {
                 "name": "cors",
                 "config": {
-                    "origins": ["*"],
+                    "origins": [KONG_ORIGINS_PLACEHOLDER],
                     "methods": ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                     "headers": ["Authorization", "Content-Type", "X-Request-ID"],
                     "exposed_headers": ["X-Request-ID"],
+                    "credentials": False,
                     "max_age": 3600,
                 },
             },
-            {"name": "rate-limiting", "config": {"second": 50, "minute": 1200, "policy": "local", "limit_by": "ip"}},
+            _rate_limiting(RATE_LIMIT),
+            {
+                "name": "response-transformer",
+                "config": {"add": {"headers": [f"{name}:{value}" for name, value in SECURITY_HEADERS.items()]}},
+            },
             {
                 "name": "correlation-id",
                 "config": {"header_name": "X-Request-ID", "generator": "uuid", "echo_downstream": True},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -66,7 +67,7 @@ def test_expected_tree(case: tuple[Path, Any]) -> None:
         assert (path / name).exists(), name
     gateway_file = {"kong": "gateway/kong.yml", "nginx": "gateway/nginx.conf"}[arch.gateway]
     assert (path / gateway_file).is_file()
-    assert len(list((path / "gateway").iterdir())) == (2 if arch.gateway == "kong" else 1)
+    assert len(list((path / "gateway").iterdir())) == 2  # the configuration and the entrypoint that completes it
     assert sorted(p.name for p in (path / "services").iterdir()) == sorted(s.name for s in arch.services)
     for svc in arch.services:
         for name in SERVICE_FILES:
@@ -123,6 +124,29 @@ def test_compose_is_valid_and_only_the_gateway_is_published(case: tuple[Path, An
             assert dependency == {"condition": "service_healthy"}, name
     assert set(compose["volumes"]) >= {f"{s.name}-db-data" for s in arch.services}
     assert len(compose["networks"]) == 1
+    if arch.queue == "rabbitmq":  # its data lives under its node name: a fixed one finds it again after down/up
+        rabbitmq = services["rabbitmq"]
+        assert rabbitmq["environment"]["RABBITMQ_NODENAME"] == f"rabbit@{rabbitmq['hostname']}"
+        assert rabbitmq["volumes"] == ["rabbitmq-data:/var/lib/rabbitmq"]
+    for svc in (s for s in arch.services if s.database == "mongodb"):
+        # The service logs in as a user of its own database, created at the database's first start; root is not it.
+        url = services[svc.name]["environment"]["MONGODB_URL"]
+        assert re.fullmatch(
+            rf"mongodb://{svc.ident}:[^@]+@{svc.db_host}:27017/{svc.ident}\?authSource={svc.ident}", url
+        )
+        database = services[svc.db_host]["environment"]
+        assert database["MONGO_INITDB_ROOT_USERNAME"] != svc.ident
+        assert database["MONGO_INITDB_ROOT_PASSWORD"] == f"${{{svc.env_prefix}_DB_ROOT_PASSWORD:?run make env}}"
+        assert database["MONGO_INITDB_DATABASE"] == database["MONGO_SERVICE_USER"] == svc.ident
+        assert database["MONGO_SERVICE_PASSWORD"] == f"${{{svc.env_prefix}_DB_PASSWORD:?run make env}}"
+        (script,) = services[svc.db_host]["configs"]
+        assert script["target"].startswith("/docker-entrypoint-initdb.d/") and script["target"].endswith(".js")
+        content = compose["configs"][script["source"]]["content"]
+        assert "db.createUser(" in content and 'role: "readWrite", db: db.getName()' in content
+        assert "process.env.MONGO_SERVICE_USER" in content and "process.env.MONGO_SERVICE_PASSWORD" in content
+    gateway = services["gateway"]
+    assert gateway["environment"]["CORS_ORIGINS"] == "${CORS_ORIGINS:-}"
+    assert "CORS_ORIGINS=\n" in (path / ".env.example").read_text()
     # Every ${VAR} the file needs is in .env.example, so `make env` fills it.
     example_keys = set(re.findall(r"^(\w+)=", (path / ".env.example").read_text(), re.M))
     assert set(re.findall(r"\$\{(\w+)", (path / "compose.yaml").read_text())) <= example_keys
@@ -154,17 +178,44 @@ def test_kong_config(case: tuple[Path, Any]) -> None:
         if svc.kind == "catalog":
             expected |= {(svc.route,)}
         assert public == expected
-    for route in (r for s in kong["services"] for r in s["routes"]):
-        for plugin in route.get("plugins", []):
-            assert plugin == {"name": "jwt", "config": {"key_claim_name": "iss", "claims_to_verify": ["exp"]}}
     plugins = {p["name"]: p["config"] for p in kong.get("plugins", [])}
+    auth = arch.of_kind("auth")
+    credential_paths = {f"{auth.route}/register", f"{auth.route}/login"} if auth else set()
+    for route in (r for s in kong["services"] for r in s["routes"]):
+        route_plugins = {p["name"]: p["config"] for p in route.get("plugins", [])}
+        if set(route["paths"]) & credential_paths:  # a stricter limit than everywhere else
+            assert set(route_plugins) == {"rate-limiting"}
+            limit, general = route_plugins["rate-limiting"], plugins["rate-limiting"]
+            assert limit["policy"] == "local" and limit["limit_by"] == "ip"
+            assert 0 < limit["second"] < general["second"] and 0 < limit["minute"] < general["minute"]
+        else:
+            assert route_plugins in ({}, {"jwt": {"key_claim_name": "iss", "claims_to_verify": ["exp"]}})
+    assert credential_paths <= {p for s in kong["services"] for r in s["routes"] for p in r["paths"]}
     assert "jwt" not in plugins, "a global jwt plugin locks everyone out"
     assert plugins["rate-limiting"]["policy"] == "local" and plugins["rate-limiting"]["second"] > 0
     assert "OPTIONS" in plugins["cors"]["methods"] and "Authorization" in plugins["cors"]["headers"]
+    # The allowed origins come from CORS_ORIGINS when Kong starts (never "*", never a reflected origin).
+    assert plugins["cors"]["origins"] == ["__CORS_ORIGINS__"] and plugins["cors"]["credentials"] is False
+    assert plugins["response-transformer"] == {
+        "add": {
+            "headers": [
+                "X-Content-Type-Options:nosniff",
+                "Referrer-Policy:no-referrer",
+                "Content-Security-Policy:frame-ancestors 'none'",
+            ]
+        }
+    }
     assert plugins["correlation-id"]["header_name"] == "X-Request-ID"
     gateway = compose["services"]["gateway"]
     assert gateway["ports"] == ["${GATEWAY_PORT:-8000}:8000"]
     assert gateway["environment"]["KONG_ADMIN_LISTEN"].startswith("127.0.0.1:")
+    # Kong's own errors (413 above 1 MiB, 429, 502-504) are JSON with a `detail`, like the services'.
+    assert gateway["environment"]["KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE"] == "1m"
+    assert gateway["environment"]["KONG_ERROR_DEFAULT_TYPE"] == "application/json"
+    (template,) = gateway["configs"]
+    assert template["target"] == gateway["environment"]["KONG_ERROR_TEMPLATE_JSON"]
+    body = compose["configs"][template["source"]]["content"] % ("Too many requests", "an-id")
+    assert json.loads(body) == {"detail": "Too many requests", "request_id": "an-id"}
     secrets = [s for c in kong["consumers"] for s in c.get("jwt_secrets", [])]
     assert secrets == [
         {
@@ -176,37 +227,68 @@ def test_kong_config(case: tuple[Path, Any]) -> None:
     ]
 
 
-def test_kong_entrypoint_puts_the_public_key_in_place(case: tuple[Path, Any], tmp_path: Path) -> None:
+def _entrypoint(path: Path, name: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run gateway/<name> with its files under tmp_path, without starting the gateway."""
+    script = re.sub(r"/tmp/([\w.-]+)", rf"{tmp_path}/\1", (path / "gateway" / name).read_text())
+    script = script.replace("/kong/kong.yml", str(path / "gateway/kong.yml"))
+    script = re.sub(r"^exec /docker-entrypoint\.sh .*$", "", script, flags=re.M)
+    return subprocess.run(
+        ["sh", "-c", script], cwd=path, env={**env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True
+    )
+
+
+def test_kong_entrypoint_puts_the_public_key_and_the_origins_in_place(case: tuple[Path, Any], tmp_path: Path) -> None:
     path, arch = case
     if arch.gateway != "kong":
         pytest.skip("nginx gateway")
     env = dict(re.findall(r"^(\w+)=(.*)$", (path / ".env").read_text(), re.M))
     pem = env["JWT_PUBLIC_KEY"].strip('"').replace("\\n", "\n")
-    script = (path / "gateway/kong-entrypoint.sh").read_text()
-    script = script.replace("/kong/kong.yml", str(path / "gateway/kong.yml")).replace(
-        "/tmp/kong.yml", str(tmp_path / "k.yml")
-    )
-    script = script.replace("exec /docker-entrypoint.sh kong docker-start", "")
-    run(["sh", "-c", script], cwd=path, env={"JWT_PUBLIC_KEY": pem, "PATH": "/usr/bin:/bin"})
-    rendered = yaml.safe_load((tmp_path / "k.yml").read_text())
-    assert rendered["consumers"][0]["jwt_secrets"][0]["rsa_public_key"].strip() == pem.strip()
-    run(["deck", "validate", "-s", str(tmp_path / "k.yml")], cwd=path)
+    origins = {
+        "": ["(?!)"],  # Kong allows every origin with an empty list; this pattern matches none
+        "https://app.example.com": ["https://app.example.com", "(?!)"],  # one origin alone would go to everyone
+        "https://App.Example.com, http://localhost:3000": ["https://app.example.com", "http://localhost:3000", "(?!)"],
+    }
+    for value, expected in origins.items():
+        result = _entrypoint(path, "kong-entrypoint.sh", tmp_path, JWT_PUBLIC_KEY=pem, CORS_ORIGINS=value)
+        assert result.returncode == 0, result.stderr
+        rendered = yaml.safe_load((tmp_path / "kong.yml").read_text())
+        assert rendered["consumers"][0]["jwt_secrets"][0]["rsa_public_key"].strip() == pem.strip()
+        (cors,) = [p["config"] for p in rendered["plugins"] if p["name"] == "cors"]
+        assert cors["origins"] == expected, value
+        run(["deck", "validate", "-s", str(tmp_path / "kong.yml")], cwd=path)
+    for bad in ("*", "null", "https://app.example.com/", "app.example.com"):
+        result = _entrypoint(path, "kong-entrypoint.sh", tmp_path, JWT_PUBLIC_KEY=pem, CORS_ORIGINS=bad)
+        assert result.returncode != 0 and "CORS_ORIGINS" in result.stderr, bad
 
 
 def test_nginx_config(case: tuple[Path, Any], tmp_path: Path) -> None:
     path, arch = case
     if arch.gateway != "nginx":
         pytest.skip("kong gateway")
+    # The entrypoint writes the allowed origins where nginx.conf reads them.
+    result = _entrypoint(
+        path, "nginx-entrypoint.sh", tmp_path, CORS_ORIGINS="https://App.example.com,http://localhost:3000"
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "cors-origins.map").read_text() == (
+        '"https://app.example.com" "https://app.example.com";\n"http://localhost:3000" "http://localhost:3000";\n'
+    )
+    for bad in ("*", "null", 'https://a.example";'):
+        result = _entrypoint(path, "nginx-entrypoint.sh", tmp_path, CORS_ORIGINS=bad)
+        assert result.returncode != 0 and "CORS_ORIGINS" in result.stderr, bad
     # The upstream names resolve through Docker's DNS; here a private /etc/hosts stands in for it.
     hosts = tmp_path / "hosts"
     hosts.write_text("127.0.0.1 localhost " + " ".join(s.name for s in arch.services) + "\n")
-    conf = path / "gateway/nginx.conf"
+    text = (path / "gateway/nginx.conf").read_text()
+    assert "include /tmp/cors-origins.map;" in text
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(text.replace("/tmp/cors-origins.map", str(tmp_path / "cors-origins.map")))
     shell = f"mount --bind {hosts} /etc/hosts && nginx -t -p {tmp_path} -c {conf} -e {tmp_path}/error.log"
     run(["unshare", "--mount", "sh", "-c", shell], cwd=path)
-    text = conf.read_text()
     for svc in arch.services:
         assert f"location {svc.route} {{" in text
         assert f"server {svc.name}:8000" in text
+    assert ("zone=credentials" in text) == (arch.of_kind("auth") is not None)
 
 
 def test_dockerfiles_pass_hadolint(case: tuple[Path, Any]) -> None:

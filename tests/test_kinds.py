@@ -16,8 +16,8 @@ from fragments import service_environment
 Render = Callable[..., Path]
 ALL_KINDS = "[auth, product, order, payment, notification, widget]"
 KIND_FILES = {
-    "auth": ("app/api/routes/auth.py", "app/core/passwords.py", "app/core/tokens.py", "app/schemas/users.py",
-             "app/repositories/users.py", "tests/test_auth.py"),
+    "auth": ("app/api/routes/auth.py", "app/core/passwords.py", "app/core/tokens.py", "app/core/first_admin.py",
+             "app/core/login_limits.py", "app/schemas/users.py", "app/repositories/users.py", "tests/test_auth.py"),
     "catalog": ("app/api/routes/products.py", "app/schemas/products.py", "app/repositories/products.py",
                 "app/repositories/cached_products.py", "tests/test_products.py", "tests/test_product_cache.py",
                 "tests/test_stock_events.py"),
@@ -44,6 +44,7 @@ def test_each_kind_has_its_files_and_no_other_kinds(render: Render, tmp_path: Pa
         assert has_migrations == (database == "postgres"), name
     if database == "postgres":
         assert (services / "auth/migrations/versions/0002_users.py").is_file()
+        assert (services / "auth/migrations/versions/0003_user_active.py").is_file()
         assert (services / "order/migrations/versions/0002_orders.py").is_file()
 
 
@@ -66,30 +67,42 @@ def test_without_queue_and_cache_there_are_no_events_and_no_redis(render: Render
     assert not (services / "product/tests/test_stock_events.py").exists()
 
 
-def test_auth_dependencies_and_admin_emails(render: Render, tmp_path: Path) -> None:
+def test_auth_dependencies_and_first_admin(render: Render, tmp_path: Path) -> None:
     project = render(tmp_path, services="[accounts, {name: widget, database: mongodb}]")
     auth, widget = project / "services" / "accounts", project / "services" / "widget"
     assert '"argon2-cffi' in (auth / "pyproject.toml").read_text()
     assert "argon2" not in (widget / "pyproject.toml").read_text()
     assert 'ROUTE = "/api/accounts"' in (project / "e2e/test_auth.py").read_text()
     compose = yaml.safe_load((project / "compose.yaml").read_text())
-    assert compose["services"]["accounts"]["environment"]["ADMIN_EMAILS"] == "${ADMIN_EMAILS:-}"
-    assert "ADMIN_EMAILS" not in compose["services"]["widget"]["environment"]
-    assert "\nADMIN_EMAILS=\n" in (project / ".env.example").read_text()
-    assert 'env["ADMIN_EMAILS"]' in (project / "scripts/dev.py").read_text()
+    environment = compose["services"]["accounts"]["environment"]
+    assert environment["FIRST_ADMIN_EMAIL"] == "${FIRST_ADMIN_EMAIL:?run make env}"
+    assert environment["FIRST_ADMIN_PASSWORD"] == "${FIRST_ADMIN_PASSWORD:?run make env}"
+    assert not {"FIRST_ADMIN_EMAIL", "ADMIN_EMAILS"} & set(compose["services"]["widget"]["environment"])
+    example = (project / ".env.example").read_text()
+    # The hook fills the password like every other secret; the address is a default the owner may change.
+    assert "\nFIRST_ADMIN_EMAIL=admin@ecommerce-app.example.com\n" in example
+    assert "\nFIRST_ADMIN_PASSWORD=change-me\n" in example
+    dev = (project / "scripts/dev.py").read_text()
+    assert 'env["FIRST_ADMIN_EMAIL"]' in dev and 'env["FIRST_ADMIN_PASSWORD"]' in dev
+    readme = (project / "README.md").read_text()
+    assert "FIRST_ADMIN_PASSWORD" in readme and "curl -s http://localhost:8000/api/accounts/login" in readme
+    for path in (project / ".env.example", project / "compose.yaml", project / "scripts/dev.py", project / "README.md"):
+        assert "ADMIN_EMAILS" not in path.read_text(), path
 
 
 def test_no_auth_service_means_no_auth_files(render: Render, tmp_path: Path) -> None:
     project = render(tmp_path, services="widget")
     assert not (project / "e2e/test_auth.py").exists()
-    assert "ADMIN_EMAILS" not in (project / ".env.example").read_text()
+    assert "FIRST_ADMIN" not in (project / ".env.example").read_text()
+    readme = (project / "README.md").read_text()
+    assert "FIRST_ADMIN" not in readme and "from conftest import sign" in readme
 
 
-def test_only_the_auth_service_gets_the_private_key_and_admin_emails() -> None:
+def test_only_the_auth_service_gets_the_private_key_and_the_first_admin() -> None:
     arch = build({"services": "auth,product,widget"})
     environments = {svc.name: service_environment(arch, svc) for svc in arch.services}
     for name, env in environments.items():
-        assert ("ADMIN_EMAILS" in env) == ("JWT_PRIVATE_KEY" in env) == (name == "auth"), name
+        assert ("FIRST_ADMIN_PASSWORD" in env) == ("JWT_PRIVATE_KEY" in env) == (name == "auth"), name
 
 
 def test_partner_code_follows_the_partners(render: Render, tmp_path: Path) -> None:
