@@ -267,9 +267,10 @@ def mint(project: Path, slug: str, roles: list[str]) -> str:
 
 
 def lift_rate_limit(project: Path) -> None:
-    """The gateway's per-client limit (20 r/s) would measure itself; raise it for the run and reload Nginx."""
+    """The gateway's per-client limits would measure themselves; raise them all for the run and reload Nginx."""
     conf = project / ".run/nginx/nginx.conf"
-    conf.write_text(conf.read_text().replace("rate=20r/s", "rate=1000000r/s").replace("burst=40", "burst=100000"))
+    text = re.sub(r"rate=\d+r/s", "rate=1000000r/s", conf.read_text())
+    conf.write_text(re.sub(r"burst=\d+", "burst=100000", text))
     reload_gateway(project)
 
 

@@ -62,6 +62,7 @@ class Service:
     publishes: tuple[str, ...] = ()
     consumes: tuple[str, ...] = ()
     calls: tuple[str, ...] = ()
+    uses_cache: bool = False  # Redis: the catalog's product cache, the auth service's login limits
 
     @property
     def route(self) -> str:
@@ -243,7 +244,10 @@ def parse_services(services: Any, databases: Any = "") -> list[dict[str, Any]]:
     return parsed
 
 
-def _wire(entries: list[dict[str, Any]], queue: str) -> list[Service]:
+CACHE_USERS = ("auth", "catalog")  # the kinds that keep state in Redis when the project has it
+
+
+def _wire(entries: list[dict[str, Any]], queue: str, cache: str = "none") -> list[Service]:
     """Connect the kinds that are present: who publishes, who consumes, who calls whom."""
     present = {entry["kind"]: entry["name"] for entry in entries}
     services = []
@@ -279,7 +283,8 @@ def _wire(entries: list[dict[str, Any]], queue: str) -> list[Service]:
         if queue == "none":
             publishes, consumes = (), ()
         services.append(Service(name=name, kind=kind, database=entry["database"], port=entry["port"],
-                                publishes=publishes, consumes=consumes, calls=calls))  # fmt: skip
+                                publishes=publishes, consumes=consumes, calls=calls,
+                                uses_cache=cache == "redis" and kind in CACHE_USERS))  # fmt: skip
     return services
 
 
@@ -297,7 +302,7 @@ def build(answers: dict[str, Any]) -> Architecture:
     entries = parse_services(answers.get("services"), answers.get("databases", ""))
     slug = answers.get("project_slug") or slugify(answers.get("project_name", "app"))
     return Architecture(project_slug=slug, gateway=gateway, queue=queue, cache=cache,
-                        services=tuple(_wire(entries, queue)))  # fmt: skip
+                        services=tuple(_wire(entries, queue, cache)))  # fmt: skip
 
 
 def error_of(answers: dict[str, Any]) -> str:

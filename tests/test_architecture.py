@@ -113,3 +113,11 @@ def test_reserved_names_are_all_rejected() -> None:
     for name in RESERVED_NAMES:
         with pytest.raises(AnswerError, match="clashes with the infrastructure"):
             build({"services": name})
+
+
+def test_only_the_kinds_that_keep_state_in_redis_use_it() -> None:
+    """The others neither need Redis nor report not ready without it."""
+    answers = {"services": "auth,product,order,payment,notification,reviews"}
+    with_cache = {svc.kind for svc in build(answers).services if svc.uses_cache}
+    assert with_cache == {"auth", "catalog"}
+    assert not any(svc.uses_cache for svc in build({**answers, "cache": "none"}).services)
