@@ -8,7 +8,7 @@ is lost or applied twice. Faults are TCP proxies of the test's own in front of t
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -25,68 +25,50 @@ import jwt
 import pytest
 import yaml
 from architecture import build
-from conftest import dev_environment, drop_databases, free_port
+from conftest import ROOT, dev_environment, drop_databases, free_port
 
 SERVICES = "product,order,payment"
 DATABASE_CUT_SECONDS = 180  # well past the consumer's whole retry budget (1 s + 10 s + 60 s)
 BROKER_CUT_SECONDS = 20
 
 
+def _tcp_proxy_class() -> Any:
+    """The generated services' own cuttable TCP proxy (tests/tcp_proxy.py of every service)."""
+    [path] = (ROOT / "template/services").glob("*/tests/tcp_proxy.py")
+    spec = importlib.util.spec_from_file_location("tcp_proxy", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.TcpProxy
+
+
 class Proxy:
-    """Forwards a local port to a server, on an event loop of its own; `cut()` drops every connection
-    and refuses new ones until `restore()`."""
+    """The services' TCP proxy in front of a local server, on an event loop of its own: `cut()` drops
+    every connection and refuses new ones until `restore()` listens on the same port again."""
 
     def __init__(self, port: int) -> None:
-        self._target = port
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._cut = False
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, daemon=True).start()
-        self._server = self._call(asyncio.start_server(self._handle, "127.0.0.1", 0))
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._proxy = _tcp_proxy_class()("127.0.0.1", port)
+        self._call(self._proxy.start())
+        self._up = True
+        self.port: int = self._proxy.port
 
     def _call(self, coroutine: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
 
     def cut(self) -> None:
-        async def drop() -> None:
-            self._cut = True
-            for writer in list(self._writers):
-                writer.close()
-            self._writers.clear()
-
-        self._call(drop())
+        self._call(self._proxy.stop())
+        self._up = False
 
     def restore(self) -> None:
-        async def allow() -> None:
-            self._cut = False
-
-        self._call(allow())
+        if not self._up:
+            self._call(self._proxy.start())
+            self._up = True
 
     def close(self) -> None:
         self.cut()
-        self._server.close()
         self._loop.call_soon_threadsafe(self._loop.stop)
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._cut:
-            writer.close()
-            return
-        try:
-            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self._target)
-        except OSError:
-            writer.close()
-            return
-        self._writers.update((writer, upstream_writer))
-        await asyncio.gather(self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer))
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        writer.close()
-        self._writers.discard(writer)
 
 
 def _token(project: Path, **claims: Any) -> str:
