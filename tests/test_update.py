@@ -169,7 +169,9 @@ def test_upgrade_keeps_owner_edits_moves_renamed_files_and_leaves_real_conflicts
     assert (project / ".env").read_bytes() == env_before
 
 
-def assert_added(project: Path, name: str, env_before: str, untouched: dict[str, dict[str, str]]) -> None:
+def assert_added(
+    project: Path, name: str, env_before: str, untouched: dict[str, dict[str, str]], *, mongodb: bool = False
+) -> None:
     assert (project / f"services/{name}/app/main.py").is_file()
     compose = (project / "compose.yaml").read_text()
     assert f"context: ./services/{name}\n" in service_block(compose, name)
@@ -178,7 +180,9 @@ def assert_added(project: Path, name: str, env_before: str, untouched: dict[str,
     assert f"gateway -->|/api/{name}| {name}[" in (project / "README.md").read_text()
     env_after = (project / ".env").read_text()
     assert env_after.startswith(env_before)
-    assert [line.split("=")[0] for line in env_after[len(env_before) :].splitlines()] == [f"{name.upper()}_DB_PASSWORD"]
+    # A MongoDB service also gets its database container's root password; nothing else is appended.
+    expected = [f"{name.upper()}_DB_PASSWORD"] + ([f"{name.upper()}_DB_ROOT_PASSWORD"] if mongodb else [])
+    assert [line.split("=")[0] for line in env_after[len(env_before) :].splitlines()] == expected
     for service, files in untouched.items():
         assert digest(project / "services" / service) == files, service
     assert conflict_check(project).returncode == 0
@@ -201,7 +205,7 @@ def test_adding_services_with_either_form_of_data_changes_no_other_service(
     services = "services=[auth, product, billing, {name: shipping, database: mongodb}]"
     added = copier("update", "--trust", "--defaults", "--data", services, cwd=project)
     assert added.returncode == 0, added.stderr
-    assert_added(project, "shipping", env_before, untouched)
+    assert_added(project, "shipping", env_before, untouched, mongodb=True)
     assert "MONGODB_URL" in service_block((project / "compose.yaml").read_text(), "shipping")
 
 
